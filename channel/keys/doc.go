@@ -1,0 +1,25 @@
+// Package keys derives the per-commitment keys of BOLT 3 ("Key Derivation").
+//
+// Every commitment transaction uses its own keys, derived from the
+// basepoints each party announced at channel opening and the
+// per-commitment point of the commitment's owner:
+//
+//	pubkey           = basepoint + SHA256(per_commitment_point || basepoint)*G
+//	privkey          = basepoint_secret + SHA256(per_commitment_point || basepoint)
+//	revocationpubkey = revocation_basepoint*SHA256(revocation_basepoint || per_commitment_point)
+//	                 + per_commitment_point*SHA256(per_commitment_point || revocation_basepoint)
+//
+// DerivePubKey, DerivePrivKey, RevocationPubKey and RevocationPrivKey are the
+// formulas one by one. CommitmentKeys collects every key one commitment
+// needs; derive it once per commitment with DeriveOwnCommitmentKeys (the
+// commitment we hold, whose per-commitment secret we know) or
+// DerivePeerCommitmentKeys (the commitment the peer holds, whose revocation
+// basepoint secret is ours). Knowing one secret turns one of the two
+// variable-base multiplications of the revocation key into a much cheaper
+// fixed-base one; DeriveCommitmentKeys is the general form for when neither
+// secret is at hand (a watcher, or a test).
+//
+// The arithmetic stays in Jacobian coordinates and converts to affine form
+// only once per resulting key, since the curve operations dominate the cost
+// of a payment.
+package keys
