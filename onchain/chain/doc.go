@@ -14,7 +14,9 @@
 // chain lock, and the mempool calls back into the chain while holding its own
 // lock; funnelling all writers through one goroutine means the two locks are
 // never taken in opposite orders. Readers (BestBlock, BlockByHash, FetchUtxo,
-// MempoolTxs) go straight to btcd, which is safe for concurrent use.
+// MempoolTxs) go straight to btcd, which is safe for concurrent use, with
+// one exception: ffldb does not keep block reads apart from the commit that
+// writes a block, so the chain's database wrapper does.
 //
 // Sync is headers first: a peer is asked for headers from our block locator,
 // the headers are checked (continuity, proof of work) and the blocks they

@@ -19,6 +19,12 @@ import (
 // dialPeer connects a stock btcd peer to c and waits for the handshake.
 func dialPeer(t *testing.T, c *Chain) *peer.Peer {
 	t.Helper()
+	return dialPeerWith(t, c, peer.MessageListeners{})
+}
+
+// dialPeerWith is dialPeer with message listeners.
+func dialPeerWith(t *testing.T, c *Chain, listeners peer.MessageListeners) *peer.Peer {
+	t.Helper()
 	addr := c.ListenAddr().String()
 	p, err := peer.NewOutboundPeer(&peer.Config{
 		UserAgentName:    "hostile",
@@ -26,6 +32,7 @@ func dialPeer(t *testing.T, c *Chain) *peer.Peer {
 		ChainParams:      &chaincfg.RegressionNetParams,
 		Services:         wire.SFNodeNetwork | wire.SFNodeWitness,
 		AllowSelfConns:   true,
+		Listeners:        listeners,
 	}, addr)
 	if err != nil {
 		t.Fatal(err)
