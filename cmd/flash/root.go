@@ -60,6 +60,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.walletCommand(),
 		a.peerCommand(),
 		a.channelCommand(),
+		a.testnetCommand(),
 	)
 	return root
 }
