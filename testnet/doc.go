@@ -2,10 +2,13 @@
 // processes on 127.0.0.1, on free ports, each owning its data directory,
 // driven through the RPC client.
 //
-// For now it holds the building blocks: compile the flash binary, start a
-// node and wait until its RPC answers, link chains, stop it cleanly, kill it
-// with SIGKILL, restart it on the same data directory. The end-to-end tests
-// of the project are built on them; `flash testnet` will be too.
+// Two levels live here. The building blocks (BuildBinary, Node, Network)
+// compile the flash binary, start a node and wait until its RPC answers,
+// link chains, stop it cleanly, kill it with SIGKILL and restart it on the
+// same data directory; the project's end-to-end tests are built on them.
+// Up, Status, Mine and Down are `flash testnet`: a whole network from a
+// topology, as detached daemons recorded in DIR/network.json, so that a
+// later command finds, restarts or stops them.
 //
 // Every wait polls with a deadline: nothing here sleeps for a fixed time
 // and hopes.
