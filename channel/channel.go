@@ -52,7 +52,7 @@ func New(cfg Config) (*Channel, error) {
 		return nil, fmt.Errorf("new channel: %w", err)
 	}
 	st.RemoteCommit.TxID = txid
-	ck, err := c.localKeys(st, 0)
+	ck, err := c.localKeys(0, &st.LocalCommit.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("new channel: %w", err)
 	}

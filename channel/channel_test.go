@@ -23,7 +23,7 @@ func buildCommitmentOf(t testing.TB, c *Channel, local bool) *script.Commitment 
 	t.Helper()
 	st := c.st
 	if local {
-		ck, err := c.localKeys(st, st.LocalCommit.Index)
+		ck, err := c.localKeys(st.LocalCommit.Index, &st.LocalCommit.Spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func buildCommitmentOf(t testing.TB, c *Channel, local bool) *script.Commitment 
 		}
 		return cm
 	}
-	cm, err := c.buildCommitment(st, false, st.RemoteCommit.Index, c.remoteKeys(st, st.RemoteCommit.Point), &st.RemoteCommit.Spec)
+	cm, err := c.buildCommitment(st, false, st.RemoteCommit.Index, c.remoteKeys(st.RemoteCommit.Point, &st.RemoteCommit.Spec), &st.RemoteCommit.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}

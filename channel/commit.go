@@ -87,22 +87,21 @@ func (st *state) commitSigMessage(p *PendingRemoteCommitment) *lnwire.Commitment
 	}
 }
 
-// remoteKeys derives the keys of a peer commitment. Our revocation secret
-// turns the revocation key's variable-base multiplication into a fixed-base
-// one.
-func (c *Channel) remoteKeys(st *state, point *btcec.PublicKey) *keys.CommitmentKeys {
-	return keys.DerivePeerCommitmentKeys(point, c.keys.RevocationBaseSecret,
-		&st.Params.Local.Basepoints, &st.Params.Remote.Basepoints)
+// remoteKeys derives the keys of a peer commitment with spec. Our
+// revocation secret turns the revocation key's variable-base multiplication
+// into a fixed-base one.
+func (c *Channel) remoteKeys(point *btcec.PublicKey, spec *CommitmentSpec) *keys.CommitmentKeys {
+	return c.deriver().Peer(point, len(spec.HTLCs) > 0)
 }
 
-// localKeys derives the keys of our commitment number index from our own
-// per-commitment secret.
-func (c *Channel) localKeys(st *state, index uint64) (*keys.CommitmentKeys, error) {
-	secret, err := c.keys.Secrets.ForCommitment(index)
+// localKeys derives the keys of our commitment number index, with spec,
+// from our own per-commitment secret.
+func (c *Channel) localKeys(index uint64, spec *CommitmentSpec) (*keys.CommitmentKeys, error) {
+	secret, point, err := c.ownCommitmentPoint(index)
 	if err != nil {
-		return nil, &ProtocolError{Code: CodeInternal, Detail: fmt.Sprintf("per-commitment secret %d: %v", index, err)}
+		return nil, err
 	}
-	return keys.DeriveOwnCommitmentKeys(secret, &st.Params.Local.Basepoints, &st.Params.Remote.Basepoints), nil
+	return c.deriver().Own(secret, point, len(spec.HTLCs) > 0), nil
 }
 
 // signRemoteCommitment signs the peer's commitment index and each of its
@@ -110,7 +109,7 @@ func (c *Channel) localKeys(st *state, index uint64) (*keys.CommitmentKeys, erro
 func (c *Channel) signRemoteCommitment(st *state, index uint64, point *btcec.PublicKey,
 	spec *CommitmentSpec) (lnwire.Sig, []lnwire.Sig, chainhash.Hash, error) {
 
-	ck := c.remoteKeys(st, point)
+	ck := c.remoteKeys(point, spec)
 	cm, err := c.buildCommitment(st, false, index, ck, spec)
 	if err != nil {
 		return lnwire.Sig{}, nil, chainhash.Hash{}, err
@@ -146,7 +145,7 @@ func (st *state) receiveCommitmentSigned(c *Channel, m *lnwire.CommitmentSigned,
 		return err
 	}
 	index := st.LocalCommit.Index + 1
-	ck, err := c.localKeys(st, index)
+	ck, err := c.localKeys(index, &spec)
 	if err != nil {
 		return err
 	}
@@ -156,7 +155,7 @@ func (st *state) receiveCommitmentSigned(c *Channel, m *lnwire.CommitmentSigned,
 	}
 	sig, err := parseRemoteSig(&m.Signature)
 	if err == nil {
-		err = cm.VerifyCommitment(st.Params.Capacity, sig, st.Params.Remote.FundingKey)
+		err = c.verifyCommitmentSig(st, cm, sig)
 	}
 	if err != nil {
 		return protoErr(CodeInvalidSignature, "commitment %d: %v", index, err)
@@ -167,7 +166,7 @@ func (st *state) receiveCommitmentSigned(c *Channel, m *lnwire.CommitmentSigned,
 	for i, h := range cm.HTLCTxs {
 		sig, err := parseRemoteSig(&m.HTLCSignatures[i])
 		if err == nil {
-			err = h.VerifyRemote(sig, ck.RemoteHTLC)
+			err = c.verifyHTLCSig(ck.PerCommitmentPoint, h, sig)
 		}
 		if err != nil {
 			return protoErr(CodeInvalidSignature, "commitment %d, HTLC signature %d: %v", index, i, err)
@@ -192,18 +191,18 @@ func (st *state) receiveCommitmentSigned(c *Channel, m *lnwire.CommitmentSigned,
 
 // revocation builds the revoke_and_ack that revokes our commitment index.
 func (c *Channel) revocation(st *state, index uint64) (*lnwire.RevokeAndAck, error) {
-	secret, err := c.keys.Secrets.ForCommitment(index)
+	secret, _, err := c.ownCommitmentPoint(index)
 	if err != nil {
-		return nil, &ProtocolError{Code: CodeInternal, Detail: fmt.Sprintf("per-commitment secret %d: %v", index, err)}
+		return nil, err
 	}
-	next, err := c.keys.Secrets.ForCommitment(index + 2)
+	_, next, err := c.ownCommitmentPoint(index + 2)
 	if err != nil {
-		return nil, &ProtocolError{Code: CodeInternal, Detail: fmt.Sprintf("per-commitment secret %d: %v", index+2, err)}
+		return nil, err
 	}
 	return &lnwire.RevokeAndAck{
 		ChannelID:              st.Params.ChannelID(),
 		PerCommitmentSecret:    secret,
-		NextPerCommitmentPoint: keys.PerCommitmentPoint(next),
+		NextPerCommitmentPoint: next,
 	}, nil
 }
 
@@ -217,7 +216,7 @@ func (st *state) receiveRevokeAndAck(c *Channel, m *lnwire.RevokeAndAck, out *Ou
 	if m.NextPerCommitmentPoint == nil {
 		return protoErr(CodeMalformed, "missing next_per_commitment_point")
 	}
-	if !keys.PerCommitmentPoint(m.PerCommitmentSecret).IsEqual(st.RemoteCommit.Point) {
+	if !keys.SecretMatchesPoint(m.PerCommitmentSecret, st.RemoteCommit.Point) {
 		return protoErr(CodeBadRevocation, "secret does not match the point of commitment %d", st.RemoteCommit.Index)
 	}
 	if err := st.RemoteSecrets.Insert(shachainIndex(st.RemoteCommit.Index), m.PerCommitmentSecret); err != nil {

@@ -289,3 +289,32 @@ func TestCommandErrorsLeaveStateUnchanged(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedSignatureThenAccepted checks that the caches a refused step
+// fills (keys, tables, per-commitment points) serve the next attempt: the
+// same commitment, correctly signed, is accepted after a corrupted copy of
+// each signature was refused.
+func TestRefusedSignatureThenAccepted(t *testing.T) {
+	a, b := newPair(t, pairOptions{})
+	m := signedBy(t, a, b, 50_000_000)
+	badCommit := *m
+	badCommit.Signature[5] ^= 1
+	badHTLC := *m
+	badHTLC.HTLCSignatures = append([]lnwire.Sig(nil), m.HTLCSignatures...)
+	badHTLC.HTLCSignatures[0][40] ^= 1
+	for _, bad := range []*lnwire.CommitmentSigned{&badCommit, &badHTLC} {
+		if _, err := b.Receive(bad); !IsCode(err, CodeInvalidSignature) {
+			t.Fatalf("corrupted commitment_signed: got %v, want %v", err, CodeInvalidSignature)
+		}
+	}
+	out, err := b.Receive(m)
+	if err != nil {
+		t.Fatalf("valid commitment_signed after refusals: %v", err)
+	}
+	if len(out.Messages) != 1 {
+		t.Fatalf("got %d messages, want a revoke_and_ack", len(out.Messages))
+	}
+	if _, err := a.Receive(out.Messages[0]); err != nil {
+		t.Fatalf("revoke_and_ack: %v", err)
+	}
+}

@@ -22,7 +22,7 @@ func (c *Channel) LocalCommitmentTx() (*wire.MsgTx, error) {
 
 func (c *Channel) signedLocalCommitment() (*script.Commitment, *keys.CommitmentKeys, error) {
 	st := c.st
-	ck, err := c.localKeys(st, st.LocalCommit.Index)
+	ck, err := c.localKeys(st.LocalCommit.Index, &st.LocalCommit.Spec)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -288,7 +288,7 @@ func verifyJustice(t testing.TB, c *Channel, revoked []RemoteCommitmentRevoked) 
 		if !keys.PerCommitmentPoint(secret).IsEqual(ev.Point) {
 			t.Fatalf("stored secret %d does not match its point", ev.Index)
 		}
-		cm, err := c.buildCommitment(c.st, false, ev.Index, c.remoteKeys(c.st, ev.Point), &ev.Spec)
+		cm, err := c.buildCommitment(c.st, false, ev.Index, c.remoteKeys(ev.Point, &ev.Spec), &ev.Spec)
 		if err != nil {
 			t.Fatal(err)
 		}

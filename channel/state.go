@@ -198,6 +198,7 @@ type Channel struct {
 	keys     *Keyring
 	st       *state
 	obscurer uint64
+	cache    derived
 }
 
 // Config creates a channel from the outcome of the funding flow.

@@ -64,6 +64,14 @@ func (c *Channel) commitmentParams(st *state, localOwner bool, index uint64, ck 
 func (c *Channel) buildCommitment(st *state, localOwner bool, index uint64, ck *keys.CommitmentKeys,
 	spec *CommitmentSpec) (*script.Commitment, error) {
 
+	if ck.LocalHTLC == nil && len(spec.HTLCs) == 0 {
+		// The keys of a commitment without HTLCs come without HTLC keys,
+		// which no output of it uses; script.CommitmentTx wants every
+		// field set all the same.
+		withHTLC := *ck
+		withHTLC.LocalHTLC, withHTLC.RemoteHTLC = ck.LocalDelayed, ck.LocalDelayed
+		ck = &withHTLC
+	}
 	cm, err := script.CommitmentTx(c.commitmentParams(st, localOwner, index, ck, spec))
 	if err != nil {
 		return nil, &ProtocolError{Code: CodeInternal, Detail: "build commitment: " + err.Error()}

@@ -66,7 +66,7 @@ func DeriveOwnCommitmentKeys(perCommitmentSecret [32]byte, own, peer *Basepoints
 	var s btcec.ModNScalar
 	s.SetBytes(&perCommitmentSecret)
 	var pj btcec.JacobianPoint
-	btcec.ScalarBaseMultNonConst(&s, &pj)
+	baseMult(&s, &pj)
 	perCommitmentPoint := toPubKey(&pj)
 	point := perCommitmentPoint.SerializeCompressed()
 

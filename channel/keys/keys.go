@@ -30,52 +30,73 @@ func toPubKey(p *btcec.JacobianPoint) *btcec.PublicKey {
 // PerCommitmentPoint returns the point of a per-commitment secret,
 // per_commitment_point = per_commitment_secret*G.
 func PerCommitmentPoint(perCommitmentSecret [32]byte) *btcec.PublicKey {
-	priv, pub := btcec.PrivKeyFromBytes(perCommitmentSecret[:])
-	priv.Zero()
-	return pub
+	var s btcec.ModNScalar
+	s.SetBytes(&perCommitmentSecret)
+	var p btcec.JacobianPoint
+	baseMult(&s, &p)
+	s.Zero()
+	return toPubKey(&p)
 }
 
 // addTweakG sets result to basepoint + k*G.
-func addTweakG(basepoint *btcec.PublicKey, k *btcec.ModNScalar, result *btcec.JacobianPoint) {
+func addTweakG(basepoint *btcec.PublicKey, k btcec.ModNScalar, result *btcec.JacobianPoint) {
 	var kG, base btcec.JacobianPoint
-	btcec.ScalarBaseMultNonConst(k, &kG)
+	baseMult(&k, &kG)
 	basepoint.AsJacobian(&base)
-	btcec.AddNonConst(&base, &kG, result)
+	// The affine operand second: the addition is cheaper that way.
+	btcec.AddNonConst(&kG, &base, result)
 }
 
 // toPubKeys converts Jacobian points to affine public keys with a single
-// field inversion (Montgomery's trick) instead of one per point. No point
-// may be the point at infinity, which a sum involving a hash output cannot
-// be short of a broken hash function.
+// field inversion. No point may be the point at infinity, which a sum
+// involving a hash output cannot be short of a broken hash function.
 func toPubKeys(ps ...*btcec.JacobianPoint) []*btcec.PublicKey {
-	n := len(ps)
+	out := make([]*btcec.PublicKey, len(ps))
+	batchAffine(len(ps), func(i int) *btcec.JacobianPoint { return ps[i] })
+	for i, p := range ps {
+		out[i] = btcec.NewPublicKey(&p.X, &p.Y)
+	}
+	return out
+}
+
+// toAffine converts points to affine form in place (Z = 1) with a single
+// field inversion. No point may be the point at infinity.
+func toAffine(ps []btcec.JacobianPoint) {
+	batchAffine(len(ps), func(i int) *btcec.JacobianPoint { return &ps[i] })
+}
+
+// batchAffine converts the n points at(0), ..., at(n-1) to affine form in
+// place with Montgomery's trick: one field inversion for all of them
+// instead of one each, an inversion costing about as much as a third of a
+// fixed-base multiplication.
+func batchAffine(n int, at func(int) *btcec.JacobianPoint) {
+	if n == 0 {
+		return
+	}
 	prefix := make([]btcec.FieldVal, n)
-	prefix[0].Set(&ps[0].Z)
+	prefix[0].Set(&at(0).Z)
 	for i := 1; i < n; i++ {
-		prefix[i].Mul2(&prefix[i-1], &ps[i].Z)
+		prefix[i].Mul2(&prefix[i-1], &at(i).Z)
 	}
 	var inv btcec.FieldVal
 	inv.Set(&prefix[n-1]).Inverse()
-	out := make([]*btcec.PublicKey, n)
 	for i := n - 1; i >= 0; i-- {
 		// inv holds 1/(Z0*...*Zi); peel Zi off it.
+		p := at(i)
 		var zInv, z2 btcec.FieldVal
 		if i > 0 {
 			zInv.Mul2(&inv, &prefix[i-1])
-			inv.Mul(&ps[i].Z)
+			inv.Mul(&p.Z)
 		} else {
 			zInv.Set(&inv)
 		}
 		z2.SquareVal(&zInv)
-		p := ps[i]
 		p.X.Mul(&z2)
 		p.Y.Mul(z2.Mul(&zInv))
 		p.Z.SetInt(1)
 		p.X.Normalize()
 		p.Y.Normalize()
-		out[i] = btcec.NewPublicKey(&p.X, &p.Y)
 	}
-	return out
 }
 
 // DerivePubKey returns basepoint + SHA256(per_commitment_point || basepoint)*G:
@@ -94,8 +115,7 @@ func derivePubKey(basepoint *btcec.PublicKey, point []byte) *btcec.PublicKey {
 }
 
 func derivePubKeyJacobian(basepoint *btcec.PublicKey, point []byte, result *btcec.JacobianPoint) {
-	k := tweak(point, basepoint.SerializeCompressed())
-	addTweakG(basepoint, &k, result)
+	addTweakG(basepoint, tweak(point, basepoint.SerializeCompressed()), result)
 }
 
 // DerivePrivKey returns basepoint_secret + SHA256(per_commitment_point ||
@@ -153,7 +173,7 @@ func revocationBaseSecretJacobian(basepointSecret *btcec.PrivateKey, basepoint [
 
 	var pj, a, b btcec.JacobianPoint
 	perCommitmentPoint.AsJacobian(&pj)
-	btcec.ScalarBaseMultNonConst(&h1, &a)
+	baseMult(&h1, &a)
 	btcec.ScalarMultNonConst(&h2, &pj, &b)
 	btcec.AddNonConst(&a, &b, result)
 }
@@ -178,7 +198,7 @@ func revocationPointSecretJacobian(revocationBasepoint *btcec.PublicKey, basepoi
 	var rj, a, b btcec.JacobianPoint
 	revocationBasepoint.AsJacobian(&rj)
 	btcec.ScalarMultNonConst(&h1, &rj, &a)
-	btcec.ScalarBaseMultNonConst(&h2, &b)
+	baseMult(&h2, &b)
 	btcec.AddNonConst(&a, &b, result)
 }
 
@@ -191,7 +211,7 @@ func RevocationPrivKey(revocationBasepointSecret *btcec.PrivateKey, perCommitmen
 	var s btcec.ModNScalar
 	s.SetBytes(&perCommitmentSecret)
 	var pj btcec.JacobianPoint
-	btcec.ScalarBaseMultNonConst(&s, &pj)
+	baseMult(&s, &pj)
 	point := toPubKey(&pj).SerializeCompressed()
 	basepoint := revocationBasepointSecret.PubKey().SerializeCompressed()
 

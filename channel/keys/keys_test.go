@@ -210,6 +210,20 @@ func BenchmarkCommitmentKeys(b *testing.B) {
 			DerivePeerCommitmentKeys(point, bobSecrets[0], bob, alice)
 		}
 	})
+	// The same through the deriver a channel keeps.
+	da := NewChannelDeriver(alice, bob, nil)
+	db := NewChannelDeriver(bob, alice, bobSecrets[0])
+	da.Own(secret, point, true) // builds the table
+	b.Run("deriver own", func(b *testing.B) {
+		for b.Loop() {
+			da.Own(secret, point, true)
+		}
+	})
+	b.Run("deriver peer", func(b *testing.B) {
+		for b.Loop() {
+			db.Peer(point, true)
+		}
+	})
 	b.Run("general", func(b *testing.B) {
 		for b.Loop() {
 			DeriveCommitmentKeys(point, alice, bob)
