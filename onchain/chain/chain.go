@@ -361,14 +361,28 @@ func (c *Chain) MempoolTxs() []*btcutil.Tx {
 // FetchUtxo returns an output that is unspent on the main chain (mempool
 // spends are not considered), or onchain.ErrNotFound.
 func (c *Chain) FetchUtxo(op wire.OutPoint) (*wire.TxOut, error) {
-	entry, err := c.chain.FetchUtxoEntry(op)
+	reply := make(chan fetchUtxoResult, 1)
+	if !c.worker.send(&fetchUtxoMsg{op: op, reply: reply}) {
+		return nil, errStopped
+	}
+	r := <-reply
+	return r.out, r.err
+}
+
+// fetchUtxo runs on the worker. btcd's FetchUtxoEntry hands out the entry
+// of its UTXO cache itself, which the worker's next block connection
+// mutates; reading it on the worker, the cache's only writer, is the one
+// race-free place. The copy returned shares nothing with the cache.
+func (w *worker) fetchUtxo(op wire.OutPoint) (*wire.TxOut, error) {
+	entry, err := w.c.chain.FetchUtxoEntry(op)
 	if err != nil {
 		return nil, fmt.Errorf("fetch utxo %s: %w", op, err)
 	}
 	if entry == nil || entry.IsSpent() {
 		return nil, fmt.Errorf("utxo %s: %w", op, onchain.ErrNotFound)
 	}
-	return &wire.TxOut{Value: entry.Amount(), PkScript: entry.PkScript()}, nil
+	script := append([]byte(nil), entry.PkScript()...)
+	return &wire.TxOut{Value: entry.Amount(), PkScript: script}, nil
 }
 
 // EstimateFeeRate returns the configured default: a regtest chain has no fee

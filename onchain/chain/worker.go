@@ -36,6 +36,14 @@ type (
 		block *btcutil.Block
 		reply chan error
 	}
+	fetchUtxoMsg struct {
+		op    wire.OutPoint
+		reply chan fetchUtxoResult
+	}
+	fetchUtxoResult struct {
+		out *wire.TxOut
+		err error
+	}
 	syncMsg      struct{ reply chan error }
 	peerReadyMsg struct{ cp *chainPeer }
 	peerDoneMsg  struct{ cp *chainPeer }
@@ -167,6 +175,9 @@ func (w *worker) handle(m any) {
 	case *mineMsg:
 		hash, err := w.mineBlock(m.payTo)
 		m.reply <- mineResult{hash: hash, err: err}
+	case *fetchUtxoMsg:
+		out, err := w.fetchUtxo(m.op)
+		m.reply <- fetchUtxoResult{out: out, err: err}
 	case *syncMsg:
 		m.reply <- w.syncDB()
 	case *submitBlockMsg:
