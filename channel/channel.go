@@ -29,7 +29,7 @@ func SignInitialCommitment(cfg Config) (lnwire.Sig, error) {
 	if err := cfg.validate(); err != nil {
 		return lnwire.Sig{}, fmt.Errorf("sign initial commitment: %w", err)
 	}
-	c := &Channel{keys: cfg.Keyring, st: initialState(&cfg), obscurer: cfg.Params.obscurer()}
+	c := &Channel{keys: cfg.Keyring, st: initialState(&cfg), obscurer: cfg.Params.Obscurer()}
 	sig, _, _, err := c.signRemoteCommitment(c.st, 0, cfg.RemoteFirstPoint, &c.st.RemoteCommit.Spec)
 	if err != nil {
 		return lnwire.Sig{}, fmt.Errorf("sign initial commitment: %w", err)
@@ -46,7 +46,7 @@ func New(cfg Config) (*Channel, error) {
 		return nil, fmt.Errorf("new channel: %w", err)
 	}
 	st := initialState(&cfg)
-	c := &Channel{keys: cfg.Keyring, st: st, obscurer: cfg.Params.obscurer()}
+	c := &Channel{keys: cfg.Keyring, st: st, obscurer: cfg.Params.Obscurer()}
 	_, _, txid, err := c.signRemoteCommitment(st, 0, cfg.RemoteFirstPoint, &st.RemoteCommit.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("new channel: %w", err)

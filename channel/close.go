@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/btcutil"
@@ -205,8 +206,10 @@ func (st *state) closingFeeRange() (btcutil.Amount, btcutil.Amount) {
 // closingTx builds the closing transaction at a fee. BOLT 3 has each
 // signer drop the outputs below its own dust limit (and, if it likes, its
 // own output), so the variant depends on who signs: dust is the signer's
-// limit, omitLocal drops our output.
-func (st *state) closingTx(fee btcutil.Amount, omitLocal bool, dust btcutil.Amount) (*wire.MsgTx, error) {
+// limit, omitRemote drops the peer's output, which only the peer may do.
+// Our own output is never omitted: nothing here may build a transaction
+// that gives our balance away.
+func (st *state) closingTx(fee btcutil.Amount, omitRemote bool, dust btcutil.Amount) (*wire.MsgTx, error) {
 	spec := &st.LocalCommit.Spec
 	return script.ClosingTx(script.ClosingParams{
 		FundingOutpoint: st.Params.FundingOutpoint,
@@ -217,8 +220,32 @@ func (st *state) closingTx(fee btcutil.Amount, omitLocal bool, dust btcutil.Amou
 		Fee:             fee,
 		LocalIsFunder:   st.Params.LocalFunder,
 		DustLimit:       dust,
-		OmitLocal:       omitLocal,
+		OmitRemote:      omitRemote,
 	})
+}
+
+// checkClosingPaysUs is the last guard before we sign a closing
+// transaction: it must pay our shutdown script at least our balance, less
+// the fee when we are the funder, unless that amount is below the dust
+// limit the transaction was built with (BOLT 3 trims it then).
+func (st *state) checkClosingPaysUs(tx *wire.MsgTx, fee, dust btcutil.Amount) error {
+	ours := btcutil.Amount(st.LocalCommit.Spec.LocalBalance / 1000)
+	if st.Params.LocalFunder {
+		ours -= fee
+	}
+	if ours <= 0 || ours < dust {
+		return nil
+	}
+	var paid btcutil.Amount
+	for _, o := range tx.TxOut {
+		if bytes.Equal(o.PkScript, st.Close.LocalScript) {
+			paid += btcutil.Amount(o.Value)
+		}
+	}
+	if paid < ours {
+		return fmt.Errorf("closing transaction pays us %d, our balance is %d", paid, ours)
+	}
+	return nil
 }
 
 // signClosing proposes a fee: our variant of the closing transaction.
@@ -259,15 +286,18 @@ func (st *state) receiveClosingSigned(c *Channel, m *lnwire.ClosingSigned, out *
 		return &ProtocolError{Code: CodeInternal, Detail: err.Error()}
 	}
 	// The peer signed its variant: outputs below its dust limit dropped,
-	// and maybe our output too (BOLT 3 "Closing Transaction"); when it
-	// agrees to our fee it may also sign ours.
+	// and maybe its own output too (BOLT 3 "Closing Transaction"); when
+	// it agrees to our fee it may also sign ours. A variant without our
+	// output is never acceptable.
 	var tx *wire.MsgTx
+	var txDust btcutil.Amount
 	variants := []struct {
-		omit bool
-		dust btcutil.Amount
+		omitRemote bool
+		dust       btcutil.Amount
 	}{{false, st.Params.Remote.DustLimit}, {true, st.Params.Remote.DustLimit}, {false, st.Params.Local.DustLimit}}
 	for _, v := range variants {
-		tx, err = st.closingTx(fee, v.omit, v.dust)
+		txDust = v.dust
+		tx, err = st.closingTx(fee, v.omitRemote, v.dust)
 		if err == nil {
 			err = script.Verify(tx, 0, ws, st.Params.Capacity, txscript.SigHashAll, theirSig, st.Params.Remote.FundingKey)
 		}
@@ -277,6 +307,9 @@ func (st *state) receiveClosingSigned(c *Channel, m *lnwire.ClosingSigned, out *
 	}
 	if err != nil {
 		return protoErr(CodeInvalidSignature, "closing_signed at fee %d: %v", fee, err)
+	}
+	if err := st.checkClosingPaysUs(tx, fee, txDust); err != nil {
+		return protoErr(CodeBadClosingFee, "closing_signed at fee %d: %v", fee, err)
 	}
 
 	lo, hi := st.closingFeeRange()
@@ -305,16 +338,26 @@ func (st *state) receiveClosingSigned(c *Channel, m *lnwire.ClosingSigned, out *
 			counter = min(max(fee, olo), ohi)
 		}
 	default:
-		// Legacy negotiation without fee_range: converge strictly
-		// between the last two proposals.
+		// Legacy negotiation without fee_range: each new offer of the
+		// peer must lie strictly between its previous one and ours
+		// (BOLT 2), else a peer repeating a fee drags the midpoint
+		// towards it; and we never agree to, nor offer, a fee outside
+		// our own range, which as funder caps what we pay.
+		if st.Close.HaveSent && st.Close.HaveRecv {
+			a, b := min(st.Close.LastRecvFee, st.Close.LastSentFee), max(st.Close.LastRecvFee, st.Close.LastSentFee)
+			if fee <= a || fee >= b {
+				return protoErr(CodeBadClosingFee, "fee %d not strictly between the previous offers %d and %d",
+					fee, st.Close.LastRecvFee, st.Close.LastSentFee)
+			}
+		}
 		switch {
 		case fee >= lo && fee <= hi:
 			agree = true
 		case st.Close.HaveSent:
-			counter = (fee + st.Close.LastSentFee) / 2
-			if counter == st.Close.LastSentFee || counter == fee {
-				agree = true
-			}
+			// At the edge of our range the clamp repeats our last
+			// offer: we cannot move closer, and the peer may still
+			// come to it.
+			counter = min(max((fee+st.Close.LastSentFee)/2, lo), hi)
 		default:
 			counter = min(max(fee, lo), hi)
 		}

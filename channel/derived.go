@@ -69,21 +69,12 @@ func (c *Channel) ownCommitmentPoint(index uint64) ([32]byte, *btcec.PublicKey, 
 	return secret, slot.point, nil
 }
 
-// witnessSigHash is the BIP 143 digest of the single input of tx, which
-// spends a P2WSH output worth amount with witnessScript, as package script
-// computes it to sign and verify.
-func witnessSigHash(tx *wire.MsgTx, witnessScript []byte, amount btcutil.Amount, hashType txscript.SigHashType) ([]byte, error) {
-	fetcher := txscript.NewCannedPrevOutputFetcher(script.P2WSH(witnessScript), int64(amount))
-	hashes := txscript.NewTxSigHashes(tx, fetcher)
-	return txscript.CalcWitnessSigHash(witnessScript, hashes, hashType, tx, 0, int64(amount))
-}
-
 // verifyWithTable is script.Verify of the single input of tx with a
 // PointTable of the key in place of the key.
 func verifyWithTable(tx *wire.MsgTx, witnessScript []byte, amount btcutil.Amount, hashType txscript.SigHashType,
 	sig *ecdsa.Signature, key *keys.PointTable) error {
 
-	h, err := witnessSigHash(tx, witnessScript, amount, hashType)
+	h, err := script.WitnessSigHash(tx, 0, witnessScript, amount, hashType)
 	if err != nil {
 		return fmt.Errorf("verify input 0: %w", err)
 	}
@@ -101,7 +92,7 @@ func (c *Channel) verifyCommitmentSig(st *state, cm *script.Commitment, sig *ecd
 // verifyHTLCSig checks the peer's signature of h, an HTLC transaction of
 // our commitment whose per-commitment point is point.
 func (c *Channel) verifyHTLCSig(point *btcec.PublicKey, h *script.HTLCTx, sig *ecdsa.Signature) error {
-	hash, err := witnessSigHash(h.Tx, h.WitnessScript, h.Amount, h.Type.RemoteSigHashType())
+	hash, err := script.WitnessSigHash(h.Tx, 0, h.WitnessScript, h.Amount, h.Type.RemoteSigHashType())
 	if err != nil {
 		return fmt.Errorf("verify input 0: %w", err)
 	}

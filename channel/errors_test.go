@@ -85,6 +85,29 @@ func TestProtocolErrorsLeaveStateUnchanged(t *testing.T) {
 			m.CltvExpiry = 500000000
 			return b, m
 		}, CodeLimitExceeded, LimitCLTVExpiry},
+		{"amount wraps int64", func(t *testing.T) (*Channel, lnwire.Message) {
+			a, b := newPair(t, pairOptions{})
+			m := addMsg(t, a, 5_000_000, 1)
+			m.AmountMsat = 1<<63 + 5_000_000
+			return b, m
+		}, CodeLimitExceeded, LimitInsufficientBalance},
+		{"amount above capacity", func(t *testing.T) (*Channel, lnwire.Message) {
+			a, b := newPair(t, pairOptions{})
+			m := addMsg(t, a, 5_000_000, 1)
+			m.AmountMsat = lnwire.NewMSatFromSatoshis(uint64(b.st.Params.Capacity)) + 1
+			return b, m
+		}, CodeLimitExceeded, LimitInsufficientBalance},
+		{"second add wraps the in-flight sum", func(t *testing.T) (*Channel, lnwire.Message) {
+			a, b := newPair(t, pairOptions{})
+			m := addMsg(t, a, 5_000_000, 1)
+			if _, err := b.Receive(m); err != nil {
+				t.Fatal(err)
+			}
+			m2 := *m
+			m2.ID = 1
+			m2.AmountMsat = ^lnwire.MilliSatoshi(0) - 5_000_000 + 2
+			return b, &m2
+		}, CodeLimitExceeded, LimitInsufficientBalance},
 		{"max_accepted_htlcs", func(t *testing.T) (*Channel, lnwire.Message) {
 			a, b := newPair(t, pairOptions{tweak: func(pa, pb *PartyConfig) { pb.MaxAcceptedHTLCs = 2 }})
 			var m lnwire.UpdateAddHTLC

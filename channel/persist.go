@@ -161,7 +161,7 @@ func Unmarshal(data []byte, keyring *Keyring) (*Channel, error) {
 		return nil, fmt.Errorf("%w: %v", ErrBadState, err)
 	}
 	st.dropUncommitted(&Output{})
-	return &Channel{keys: keyring, st: st, obscurer: p.obscurer()}, nil
+	return &Channel{keys: keyring, st: st, obscurer: p.Obscurer()}, nil
 }
 
 // validate checks the consistency a stored state must have, so that

@@ -137,7 +137,11 @@ func (st *state) receiveReestablish(c *Channel, m *lnwire.ChannelReestablish, ou
 	case st.RemoteNext != nil && m.NextCommitmentNumber == remote+2:
 	case st.RemoteNext == nil && m.NextCommitmentNumber == remote+1:
 	case m.NextCommitmentNumber > remote+1:
-		return protoErr(CodeWeLostState, "peer expects commitment %d, we signed up to %d", m.NextCommitmentNumber, st.latestRemote().Index)
+		// Only a correct your_last_per_commitment_secret proves we are
+		// behind (checked above); a bare high commitment number proves
+		// nothing, and trusting it would stop us from ever force closing.
+		return protoErr(CodePeerLostState, "peer expects commitment %d without proof, we signed up to %d",
+			m.NextCommitmentNumber, st.latestRemote().Index)
 	default:
 		return protoErr(CodePeerLostState, "peer expects commitment %d, we signed up to %d", m.NextCommitmentNumber, st.latestRemote().Index)
 	}

@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -209,4 +210,34 @@ func (s *CommitmentSpec) equal(o *CommitmentSpec) bool {
 		}
 	}
 	return true
+}
+
+// A channel_reestablish claiming commitments we never signed, with no
+// secret proving we are behind, must fail the channel rather than freeze
+// it as "we lost state", and must change nothing.
+func TestReestablishUnprovenCommitmentNumber(t *testing.T) {
+	for _, bump := range []uint64{2, 3, 1000} {
+		a, b := newPair(t, pairOptions{})
+		l := newLink(t, a, b)
+		payCycle(t, l, a, 1)
+		l.disconnect()
+		outA, err := a.Connected()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Connected(); err != nil {
+			t.Fatal(err)
+		}
+		m := wireRoundTrip(t, outA.Messages[0]).(*lnwire.ChannelReestablish)
+		m.NextCommitmentNumber += bump
+		before := b.Marshal()
+		_, err = b.Receive(m)
+		var pe *ProtocolError
+		if !errors.As(err, &pe) || pe.Code == CodeWeLostState || !pe.FailChannel() {
+			t.Fatalf("bump %d: got %v, want a channel-failing protocol error", bump, err)
+		}
+		if !bytes.Equal(before, b.Marshal()) {
+			t.Fatalf("bump %d: refused reestablish changed the state", bump)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 
@@ -10,28 +11,40 @@ import (
 	"github.com/flash-ln/flash/channel/script"
 )
 
-// obscurer is the factor hiding commitment numbers in this channel's
+// Obscurer is the factor hiding commitment numbers in this channel's
 // commitment transactions: the funder's payment basepoint comes first.
-func (p *Params) obscurer() uint64 {
+func (p *Params) Obscurer() uint64 {
 	if p.LocalFunder {
 		return script.ObscuringFactor(p.Local.Basepoints.Payment, p.Remote.Basepoints.Payment)
 	}
 	return script.ObscuringFactor(p.Remote.Basepoints.Payment, p.Local.Basepoints.Payment)
 }
 
-// commitmentParams describes a commitment for package script, from the
-// point of view of its owner (localOwner: us), whose keys are ck.
-func (c *Channel) commitmentParams(st *state, localOwner bool, index uint64, ck *keys.CommitmentKeys,
-	spec *CommitmentSpec) script.CommitmentParams {
+// CommitmentParams describes commitment index of the channel for package
+// script, from the point of view of its owner (localOwner: us), whose keys
+// are ck. It is the one description of a commitment: whoever rebuilds one
+// (for example to spend it on chain) gets the bytes this package signs.
+func (p *Params) CommitmentParams(localOwner bool, index uint64, ck *keys.CommitmentKeys,
+	spec *CommitmentSpec) (script.CommitmentParams, error) {
 
-	p := &st.Params
+	if p.Type != ChannelTypeStaticRemoteKey {
+		return script.CommitmentParams{}, fmt.Errorf("channel: unsupported channel type %d", p.Type)
+	}
+	return p.commitmentParams(localOwner, index, ck, spec, p.Obscurer()), nil
+}
+
+// commitmentParams is CommitmentParams with the obscuring factor given, so
+// that a Channel can use the one it computed once.
+func (p *Params) commitmentParams(localOwner bool, index uint64, ck *keys.CommitmentKeys,
+	spec *CommitmentSpec, obscurer uint64) script.CommitmentParams {
+
 	cp := script.CommitmentParams{
 		Type:             p.commitmentType(),
 		FundingOutpoint:  p.FundingOutpoint,
 		FundingAmount:    p.Capacity,
 		Keys:             ck,
 		CommitmentNumber: index,
-		Obscurer:         c.obscurer,
+		Obscurer:         obscurer,
 		FeePerKw:         spec.FeePerKw,
 		HTLCs:            make([]script.HTLC, len(spec.HTLCs)),
 	}
@@ -51,6 +64,7 @@ func (c *Channel) commitmentParams(st *state, localOwner bool, index uint64, ck 
 	for i := range spec.HTLCs {
 		h := &spec.HTLCs[i]
 		cp.HTLCs[i] = script.HTLC{
+			// The owner offered the HTLC when it flows away from it.
 			Offered:     h.Incoming != localOwner,
 			AmountMsat:  uint64(h.Amount),
 			PaymentHash: h.PaymentHash,
@@ -64,15 +78,7 @@ func (c *Channel) commitmentParams(st *state, localOwner bool, index uint64, ck 
 func (c *Channel) buildCommitment(st *state, localOwner bool, index uint64, ck *keys.CommitmentKeys,
 	spec *CommitmentSpec) (*script.Commitment, error) {
 
-	if ck.LocalHTLC == nil && len(spec.HTLCs) == 0 {
-		// The keys of a commitment without HTLCs come without HTLC keys,
-		// which no output of it uses; script.CommitmentTx wants every
-		// field set all the same.
-		withHTLC := *ck
-		withHTLC.LocalHTLC, withHTLC.RemoteHTLC = ck.LocalDelayed, ck.LocalDelayed
-		ck = &withHTLC
-	}
-	cm, err := script.CommitmentTx(c.commitmentParams(st, localOwner, index, ck, spec))
+	cm, err := script.CommitmentTx(st.Params.commitmentParams(localOwner, index, ck, spec, c.obscurer))
 	if err != nil {
 		return nil, &ProtocolError{Code: CodeInternal, Detail: "build commitment: " + err.Error()}
 	}

@@ -1,6 +1,8 @@
 package channel
 
 import (
+	"math"
+
 	"github.com/btcsuite/btcd/btcec/v2"
 
 	"github.com/flash-ln/flash/channel/lnwire"
@@ -114,10 +116,37 @@ func (s *CommitmentSpec) inFlight(incoming bool) (int, lnwire.MilliSatoshi) {
 	for i := range s.HTLCs {
 		if s.HTLCs[i].Incoming == incoming {
 			n++
-			sum += s.HTLCs[i].Amount
+			// Saturate rather than wrap, so that a huge total can
+			// never pass a limit check.
+			if s.HTLCs[i].Amount > math.MaxUint64-sum {
+				sum = math.MaxUint64
+			} else {
+				sum += s.HTLCs[i].Amount
+			}
 		}
 	}
 	return n, sum
+}
+
+// moveMsat adds delta (an HTLC amount, negated when neg) to a signed
+// balance, reporting false instead of wrapping around.
+func moveMsat(bal *int64, amt lnwire.MilliSatoshi, neg bool) bool {
+	if amt > math.MaxInt64 {
+		return false
+	}
+	a := int64(amt)
+	if neg {
+		if *bal < math.MinInt64+a {
+			return false
+		}
+		*bal -= a
+		return true
+	}
+	if *bal > math.MaxInt64-a {
+		return false
+	}
+	*bal += a
+	return true
 }
 
 // reduce applies two lists of updates to a spec: ours (adds become outgoing
@@ -134,14 +163,20 @@ func reduceLists(spec *CommitmentSpec, oursLists, theirsLists [][]Update) (Commi
 	out := spec.clone()
 	// Balances are tracked signed: an add may be funded by a removal that
 	// is applied after it, so only the final balances must be positive.
+	if spec.LocalBalance > math.MaxInt64 || spec.RemoteBalance > math.MaxInt64 {
+		return out, limitErr(LimitInsufficientBalance, "balance out of range")
+	}
 	local, remote := int64(spec.LocalBalance), int64(spec.RemoteBalance)
+	overflow := false
 	add := func(u *Update, incoming bool) {
 		out.HTLCs = append(out.HTLCs, HTLC{Incoming: incoming, ID: u.HTLCID, Amount: u.Amount,
 			PaymentHash: u.PaymentHash, CLTVExpiry: u.CLTVExpiry, Onion: u.Onion, PathKey: u.PathKey})
+		bal := &local
 		if incoming {
-			remote -= int64(u.Amount)
-		} else {
-			local -= int64(u.Amount)
+			bal = &remote
+		}
+		if !moveMsat(bal, u.Amount, true) {
+			overflow = true
 		}
 	}
 	// remove settles an HTLC offered by the other side of the remover:
@@ -152,10 +187,12 @@ func reduceLists(spec *CommitmentSpec, oursLists, theirsLists [][]Update) (Commi
 			return protoErr(CodeBadHTLCID, "%s for unknown HTLC %d", u.Kind, u.HTLCID)
 		}
 		// A fulfilled incoming or failed outgoing HTLC pays us.
+		bal := &remote
 		if (u.Kind == UpdateFulfill) == incoming {
-			local += int64(out.HTLCs[i].Amount)
-		} else {
-			remote += int64(out.HTLCs[i].Amount)
+			bal = &local
+		}
+		if !moveMsat(bal, out.HTLCs[i].Amount, false) {
+			overflow = true
 		}
 		out.HTLCs = append(out.HTLCs[:i], out.HTLCs[i+1:]...)
 		return nil
@@ -200,6 +237,9 @@ func reduceLists(spec *CommitmentSpec, oursLists, theirsLists [][]Update) (Commi
 				}
 			}
 		}
+	}
+	if overflow {
+		return out, limitErr(LimitInsufficientBalance, "HTLC amounts overflow the balances")
 	}
 	if local < 0 {
 		return out, limitErr(LimitInsufficientBalance, "our balance cannot fund our HTLCs")

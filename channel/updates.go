@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
 
 	"github.com/flash-ln/flash/channel/lnwire"
 )
@@ -60,10 +61,15 @@ func (c *Channel) AddHTLC(a AddHTLC) (uint64, Output, error) {
 	return id, out, err
 }
 
-func checkAddFields(u *Update, minimum lnwire.MilliSatoshi) error {
+// checkAddFields checks an add on its own. An amount above the channel
+// capacity can never be funded; refusing it here also keeps every later
+// sum of amounts far from overflowing.
+func checkAddFields(u *Update, minimum lnwire.MilliSatoshi, capacity btcutil.Amount) error {
 	switch {
 	case u.Amount == 0:
 		return limitErr(LimitZeroAmount, "HTLC %d has amount 0", u.HTLCID)
+	case u.Amount > lnwire.NewMSatFromSatoshis(uint64(capacity)):
+		return limitErr(LimitInsufficientBalance, "HTLC %d of %v exceeds the capacity %v", u.HTLCID, u.Amount, capacity)
 	case u.Amount < minimum:
 		return limitErr(LimitHTLCMinimum, "HTLC %d of %v is below the minimum %v", u.HTLCID, u.Amount, minimum)
 	case u.CLTVExpiry >= maxCLTVExpiry:
@@ -79,7 +85,7 @@ func checkAddFields(u *Update, minimum lnwire.MilliSatoshi) error {
 // ours too.
 func (st *state) checkLocalAdd(u *Update) error {
 	p := &st.Params
-	if err := checkAddFields(u, p.Remote.HTLCMinimum); err != nil {
+	if err := checkAddFields(u, p.Remote.HTLCMinimum, p.Capacity); err != nil {
 		return err
 	}
 	added := []Update{*u}
@@ -124,7 +130,7 @@ func (st *state) checkLocalAdd(u *Update) error {
 // commitment (BOLT 2 "A receiving node").
 func (st *state) checkRemoteAdd(u *Update) error {
 	p := &st.Params
-	if err := checkAddFields(u, p.Local.HTLCMinimum); err != nil {
+	if err := checkAddFields(u, p.Local.HTLCMinimum, p.Capacity); err != nil {
 		return err
 	}
 	spec, err := reduceLists(&st.LocalCommit.Spec, [][]Update{st.LocalChanges.Acked},

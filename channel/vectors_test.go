@@ -191,7 +191,7 @@ func TestBOLT3CommitmentVectors(t *testing.T) {
 			for _, h := range tc.HTLCTxs {
 				st.LocalCommit.HTLCSigs = append(st.LocalCommit.HTLCSigs, vectorSig(t, h.RemoteSig))
 			}
-			c := &Channel{keys: kr, st: st, obscurer: params.obscurer()}
+			c := &Channel{keys: kr, st: st, obscurer: params.Obscurer()}
 			tx, err := c.LocalCommitmentTx()
 			if err != nil {
 				t.Fatal(err)

@@ -33,6 +33,10 @@ type ClosingParams struct {
 	DustLimit btcutil.Amount
 	// OmitLocal leaves the signer's own output out, which BOLT 3 allows.
 	OmitLocal bool
+	// OmitRemote leaves the other side's output out. Only the other side
+	// may choose that (BOLT 3 lets each signer drop its own output), so a
+	// verifier uses it to rebuild the variant its peer signed.
+	OmitRemote bool
 }
 
 // ClosingTx builds the closing transaction of p: version 2, locktime 0, the
@@ -62,7 +66,7 @@ func ClosingTx(p ClosingParams) (*wire.MsgTx, error) {
 	if !p.OmitLocal && local >= p.DustLimit && local > 0 {
 		tx.AddTxOut(wire.NewTxOut(int64(local), p.LocalScript))
 	}
-	if remote >= p.DustLimit && remote > 0 {
+	if !p.OmitRemote && remote >= p.DustLimit && remote > 0 {
 		tx.AddTxOut(wire.NewTxOut(int64(remote), p.RemoteScript))
 	}
 	sortTxOuts(tx.TxOut)

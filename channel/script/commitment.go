@@ -191,9 +191,12 @@ func (p *CommitmentParams) validate() error {
 	switch {
 	case !p.Type.valid():
 		return fmt.Errorf("%w: unknown commitment type %d", ErrInvalidParams, p.Type)
-	case p.Keys == nil || p.Keys.Revocation == nil || p.Keys.LocalDelayed == nil ||
-		p.Keys.LocalHTLC == nil || p.Keys.RemoteHTLC == nil || p.Keys.ToRemote == nil:
+	case p.Keys == nil || p.Keys.Revocation == nil || p.Keys.LocalDelayed == nil || p.Keys.ToRemote == nil:
 		return fmt.Errorf("%w: incomplete commitment keys", ErrInvalidParams)
+	case len(p.HTLCs) > 0 && (p.Keys.LocalHTLC == nil || p.Keys.RemoteHTLC == nil):
+		// Only HTLC outputs use the HTLC keys, so a commitment without
+		// HTLCs may leave them out.
+		return fmt.Errorf("%w: HTLCs without HTLC keys", ErrInvalidParams)
 	case p.LocalFundingKey == nil || p.RemoteFundingKey == nil:
 		return fmt.Errorf("%w: missing funding key", ErrInvalidParams)
 	case p.CommitmentNumber > MaxCommitmentNumber:

@@ -25,6 +25,11 @@ func TestCommitmentParamsRejected(t *testing.T) {
 		{"huge balance", func(p *CommitmentParams) { p.LocalMsat = 1 << 63 }, ErrInvalidParams},
 		{"one msat missing", func(p *CommitmentParams) { p.LocalMsat-- }, ErrUnbalanced},
 		{"one msat too many", func(p *CommitmentParams) { p.RemoteMsat++ }, ErrUnbalanced},
+		{"htlcs without htlc keys", func(p *CommitmentParams) {
+			k := *p.Keys
+			k.LocalHTLC = nil
+			p.Keys = &k
+		}, ErrInvalidParams},
 		{"huge htlc", func(p *CommitmentParams) {
 			p.HTLCs = append(append([]HTLC(nil), p.HTLCs...), HTLC{AmountMsat: 1 << 63})
 		}, ErrInvalidParams},
@@ -38,6 +43,27 @@ func TestCommitmentParamsRejected(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// A commitment without HTLCs does not need HTLC keys, and leaving them out
+// changes nothing in it.
+func TestCommitmentWithoutHTLCKeys(t *testing.T) {
+	p := newTestCommitment(t, StaticRemoteKey, 0).params
+	p.HTLCs = nil
+	want, err := CommitmentTx(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := *p.Keys
+	k.LocalHTLC, k.RemoteHTLC = nil, nil
+	p.Keys = &k
+	got, err := CommitmentTx(p)
+	if err != nil {
+		t.Fatalf("no HTLCs, no HTLC keys: %v", err)
+	}
+	if got.Tx.TxHash() != want.Tx.TxHash() {
+		t.Fatal("HTLC keys changed a commitment without HTLCs")
 	}
 }
 

@@ -15,10 +15,10 @@ import (
 // sign the transaction with the given key.
 var ErrBadSignature = errors.New("script: invalid signature")
 
-// sigHash returns the BIP 143 digest of input idx of tx, which spends an
+// WitnessSigHash returns the BIP 143 digest of input idx of tx, which spends an
 // output worth amount whose script code is scriptCode (the witness script
 // of a P2WSH output, P2WPKHScriptCode for a P2WPKH output).
-func sigHash(tx *wire.MsgTx, idx int, scriptCode []byte, amount btcutil.Amount, hashType txscript.SigHashType) ([]byte, error) {
+func WitnessSigHash(tx *wire.MsgTx, idx int, scriptCode []byte, amount btcutil.Amount, hashType txscript.SigHashType) ([]byte, error) {
 	if idx < 0 || idx >= len(tx.TxIn) {
 		return nil, fmt.Errorf("script: input %d of a transaction with %d inputs", idx, len(tx.TxIn))
 	}
@@ -38,7 +38,7 @@ func Sign(tx *wire.MsgTx, idx int, scriptCode []byte, amount btcutil.Amount, has
 	if key == nil {
 		return nil, ErrMissingKey
 	}
-	h, err := sigHash(tx, idx, scriptCode, amount, hashType)
+	h, err := WitnessSigHash(tx, idx, scriptCode, amount, hashType)
 	if err != nil {
 		return nil, fmt.Errorf("sign input %d: %w", idx, err)
 	}
@@ -52,7 +52,7 @@ func Verify(tx *wire.MsgTx, idx int, scriptCode []byte, amount btcutil.Amount, h
 	if sig == nil || key == nil {
 		return ErrBadSignature
 	}
-	h, err := sigHash(tx, idx, scriptCode, amount, hashType)
+	h, err := WitnessSigHash(tx, idx, scriptCode, amount, hashType)
 	if err != nil {
 		return fmt.Errorf("verify input %d: %w", idx, err)
 	}

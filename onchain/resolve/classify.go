@@ -111,7 +111,7 @@ func Classify(spend *wire.MsgTx, view ChannelView) (Classification, error) {
 		c.Kind = Cooperative
 		return c, nil
 	}
-	n, ok := script.CommitmentNumber(spend, obscurer(&p))
+	n, ok := script.CommitmentNumber(spend, p.Obscurer())
 	if !ok {
 		// Only a transaction both sides signed can spend the 2-of-2
 		// output; without the commitment shape it is one of the

@@ -43,15 +43,6 @@ var ErrUnsupportedChannel = errors.New("resolve: unsupported channel type")
 // could be trusted to spend it.
 var ErrMismatch = errors.New("resolve: rebuilt commitment does not match the transaction on chain")
 
-// obscurer is the channel's commitment number obscuring factor: the
-// funder's payment basepoint comes first.
-func obscurer(p *channel.Params) uint64 {
-	if p.LocalFunder {
-		return script.ObscuringFactor(p.Local.Basepoints.Payment, p.Remote.Basepoints.Payment)
-	}
-	return script.ObscuringFactor(p.Remote.Basepoints.Payment, p.Local.Basepoints.Payment)
-}
-
 func commitmentType(p *channel.Params) (script.CommitmentType, error) {
 	if p.Type != channel.ChannelTypeStaticRemoteKey {
 		return 0, fmt.Errorf("%w: %d", ErrUnsupportedChannel, p.Type)
@@ -60,51 +51,15 @@ func commitmentType(p *channel.Params) (script.CommitmentType, error) {
 }
 
 // commitmentParams describes commitment index of the channel for package
-// script, owned by us (localOwner) or by the peer, with the keys ck of that
-// commitment. It must agree byte for byte with how package channel builds
-// the commitments it signs: the rebuilt txid is compared with the one on
-// chain before anything is signed.
+// script, as package channel builds the commitments it signs: the rebuilt
+// txid is compared with the one on chain before anything is signed.
 func commitmentParams(p *channel.Params, localOwner bool, index uint64, ck *keys.CommitmentKeys,
 	spec *channel.CommitmentSpec) (script.CommitmentParams, error) {
 
-	t, err := commitmentType(p)
-	if err != nil {
+	if _, err := commitmentType(p); err != nil {
 		return script.CommitmentParams{}, err
 	}
-	cp := script.CommitmentParams{
-		Type:             t,
-		FundingOutpoint:  p.FundingOutpoint,
-		FundingAmount:    p.Capacity,
-		Keys:             ck,
-		CommitmentNumber: index,
-		Obscurer:         obscurer(p),
-		FeePerKw:         spec.FeePerKw,
-		HTLCs:            make([]script.HTLC, len(spec.HTLCs)),
-	}
-	if localOwner {
-		cp.LocalFundingKey, cp.RemoteFundingKey = p.Local.FundingKey, p.Remote.FundingKey
-		cp.ToSelfDelay = p.Remote.ToSelfDelay
-		cp.DustLimit = p.Local.DustLimit
-		cp.LocalIsFunder = p.LocalFunder
-		cp.LocalMsat, cp.RemoteMsat = uint64(spec.LocalBalance), uint64(spec.RemoteBalance)
-	} else {
-		cp.LocalFundingKey, cp.RemoteFundingKey = p.Remote.FundingKey, p.Local.FundingKey
-		cp.ToSelfDelay = p.Local.ToSelfDelay
-		cp.DustLimit = p.Remote.DustLimit
-		cp.LocalIsFunder = !p.LocalFunder
-		cp.LocalMsat, cp.RemoteMsat = uint64(spec.RemoteBalance), uint64(spec.LocalBalance)
-	}
-	for i := range spec.HTLCs {
-		h := &spec.HTLCs[i]
-		cp.HTLCs[i] = script.HTLC{
-			// The owner offered the HTLC when it flows away from it.
-			Offered:     h.Incoming != localOwner,
-			AmountMsat:  uint64(h.Amount),
-			PaymentHash: h.PaymentHash,
-			CLTVExpiry:  h.CLTVExpiry,
-		}
-	}
-	return cp, nil
+	return p.CommitmentParams(localOwner, index, ck, spec)
 }
 
 // rebuild builds a commitment and checks that it is tx.
