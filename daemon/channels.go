@@ -47,6 +47,12 @@ type chanManager struct {
 	// peers is set once, right after the peer manager is created and
 	// before it starts.
 	peers *peer.Manager
+	// markPrivate, set once before the peers start, records a channel
+	// opened without the announce flag.
+	markPrivate func(wire.OutPoint) error
+	// hub, set once before the peers start, receives what the links'
+	// machines emit about HTLCs.
+	hub *payHub
 
 	ctx    context.Context // cancelled by stop
 	cancel context.CancelFunc
@@ -58,6 +64,12 @@ type chanManager struct {
 	opening   map[lnwire.ChannelID]*openFlow // by temporary id
 	signing   map[lnwire.ChannelID]*openFlow // by channel id, after funding_created
 	accepting map[acceptKey]*acceptFlow
+	// resolvers claim the outputs of channels closed on chain by a
+	// commitment transaction.
+	resolvers map[wire.OutPoint]*resolver
+	// preimage returns the preimage of a payment to us, once released;
+	// set before load.
+	preimage func(hash [32]byte) ([32]byte, bool)
 }
 
 // acceptKey names a funding flow the peer started: temporary channel ids
@@ -120,6 +132,9 @@ func (m *chanManager) load() error {
 	}
 	for _, rec := range recs {
 		if rec.State == chanstore.StateClosed {
+			if rec.Unresolved {
+				m.startResolver(rec)
+			}
 			continue
 		}
 		l, err := m.restoreLink(rec)

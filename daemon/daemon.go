@@ -21,9 +21,12 @@ import (
 	"github.com/flash-ln/flash/daemon/chanstore"
 	"github.com/flash-ln/flash/daemon/peer"
 	"github.com/flash-ln/flash/daemon/rpc"
+	"github.com/flash-ln/flash/htlc/invoices"
 	"github.com/flash-ln/flash/onchain/chain"
 	"github.com/flash-ln/flash/onchain/notify"
 	"github.com/flash-ln/flash/onchain/wallet"
+	"github.com/flash-ln/flash/router/graph"
+	"github.com/flash-ln/flash/router/pathfind"
 )
 
 // File and directory names inside the data directory.
@@ -37,8 +40,11 @@ const (
 // concluding that another daemon owns the data directory.
 const dbLockTimeout = 500 * time.Millisecond
 
-// shutdownTimeout bounds the wait for RPC calls in flight at shutdown.
-const shutdownTimeout = 5 * time.Second
+// shutdownTimeout bounds the wait for RPC calls in flight at shutdown. It
+// must exceed the 5 s that net/http grants a connection on which no request
+// arrived yet (one a client's pool dialled but never used) before Shutdown
+// closes it.
+const shutdownTimeout = 10 * time.Second
 
 // ErrDataDirInUse says that another daemon runs on the data directory.
 var ErrDataDirInUse = errors.New("data directory in use by another flash daemon")
@@ -64,6 +70,16 @@ type Daemon struct {
 	rpcServer *rpc.Server
 	peers     *peer.Manager
 	channels  *chanManager
+
+	// graph is the channel graph gossip fills; mission remembers the
+	// outcome of payment attempts. Both are set before the peers start.
+	graph   *graph.Graph
+	mission *pathfind.MissionControl
+	gossip  *gossipNode
+
+	// Payments: the invoice registry, the switch and the payer.
+	invoices *invoices.Registry
+	pay      *payHub
 }
 
 // New checks cfg and prepares a daemon.
@@ -218,6 +234,10 @@ func (d *Daemon) start(push func(string, func() error)) error {
 	d.notifier = n
 	push("notify", n.Stop)
 
+	if err := d.openGraph(push); err != nil {
+		return err
+	}
+
 	key, err := w.NodeKey()
 	if err != nil {
 		return fmt.Errorf("derive node key: %w", err)
@@ -228,6 +248,9 @@ func (d *Daemon) start(push func(string, func() error)) error {
 		d.alias = hex.EncodeToString(d.nodeKey.SerializeCompressed())[:10]
 	}
 
+	if err := d.startInvoices(); err != nil {
+		return err
+	}
 	if err := d.startLightningListener(push); err != nil {
 		return err
 	}
@@ -251,11 +274,15 @@ func (d *Daemon) startLightningListener(push func(string, func() error)) error {
 		return fmt.Errorf("channel policy: %w", err)
 	}
 	cm := newChanManager(d.logger("channels"), store, d.wallet, d.chain, d.notifier, policy)
+	cm.preimage = d.knownPreimage
 	push("channels", cm.stop)
 	if err := cm.load(); err != nil {
 		return fmt.Errorf("load channels: %w", err)
 	}
 	d.channels = cm
+	if err := d.startPayments(cm, push); err != nil {
+		return err
+	}
 
 	peerStore, err := newBoltPeerStore(d.db)
 	if err != nil {
@@ -269,25 +296,39 @@ func (d *Daemon) startLightningListener(push func(string, func() error)) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", d.cfg.Listen, err)
 	}
+	gn, err := d.newGossipNode(cm, l.Addr())
+	if err != nil {
+		l.Close()
+		return err
+	}
 	pm, err := peer.New(peer.Config{
-		NodeKey:   nodeKey,
-		ChainHash: *d.cfg.Params.GenesisHash,
-		Listener:  l,
-		Store:     peerStore,
-		Handler:   cm,
-		Logger:    d.logger("peer"),
+		NodeKey:      nodeKey,
+		ChainHash:    *d.cfg.Params.GenesisHash,
+		Listener:     l,
+		Store:        peerStore,
+		Handler:      gn,
+		HandledTypes: gossipTypes,
+		Features:     gossipFeatures(),
+		Logger:       d.logger("peer"),
 	})
 	if err != nil {
 		l.Close()
 		return fmt.Errorf("peer manager: %w", err)
 	}
 	cm.peers = pm
+	cm.markPrivate = d.markPrivate
+	gn.peers = pm
 	if err := pm.Start(); err != nil {
 		return fmt.Errorf("start peer manager: %w", err)
 	}
 	d.lnListen = l
 	d.peers = pm
 	push("peers", pm.Stop)
+	if err := gn.start(d.notifier); err != nil {
+		return err
+	}
+	d.gossip = gn
+	push("gossip", gn.stop)
 	return nil
 }
 

@@ -283,6 +283,11 @@ func (m *chanManager) handleFundingSigned(p *peer.Peer, msg *lnwire.FundingSigne
 		return
 	}
 	pending := f.op.Pending()
+	if err := m.recordPrivate(pending); err != nil {
+		m.sendFundingError(p, msg.ChannelID, err)
+		f.failLocked(err)
+		return
+	}
 	var buf bytes.Buffer
 	if err := pending.FundingTx.Serialize(&buf); err != nil {
 		f.failLocked(err)
@@ -410,6 +415,10 @@ func (m *chanManager) handleFundingCreated(p *peer.Peer, msg *lnwire.FundingCrea
 		return
 	}
 	pending := af.ac.Pending()
+	if err := m.recordPrivate(pending); err != nil {
+		m.sendFundingError(p, msg.TemporaryChannelID, err)
+		return
+	}
 	_, height := m.chain.BestBlock()
 	rec := &chanstore.Channel{
 		Point:           pending.FundingOutpoint,

@@ -118,6 +118,9 @@ func (l *link) applyLocked(out channel.Output) error {
 		l.rec.State = chanstore.StateClosing
 		persist = true
 	}
+	if err := l.storeRevokedLocked(out); err != nil {
+		return err
+	}
 	if persist {
 		if err := l.persistLocked(); err != nil {
 			return err
@@ -131,6 +134,9 @@ func (l *link) applyLocked(out channel.Output) error {
 		case channel.ShutdownStarted:
 			l.log.Info("shutdown exchanged")
 		}
+	}
+	if l.m.hub != nil {
+		l.m.hub.linkOutput(l, out)
 	}
 	if closingTx != nil {
 		l.closingTxReadyLocked(closingTx)
@@ -181,7 +187,7 @@ func (l *link) connected(p *peer.Peer) {
 		}
 	}
 	l.peer = p
-	if l.rec.State == chanstore.StateClosed || l.ch.Phase() == channel.PhaseClosed {
+	if l.rec.State == chanstore.StateClosed || l.ch.Phase() == channel.PhaseClosed || l.forceClosedLocked() {
 		return
 	}
 	out, err := l.ch.Connected()
@@ -215,7 +221,7 @@ func (l *link) handle(p *peer.Peer, msg lnwire.Message) {
 	if l.peer != p || l.forgotten {
 		return // a message of a connection already replaced
 	}
-	if l.rec.State == chanstore.StateClosed {
+	if l.rec.State == chanstore.StateClosed || l.forceClosedLocked() {
 		return
 	}
 	if m, ok := msg.(*lnwire.ChannelReady); ok {
@@ -254,16 +260,17 @@ func (l *link) failLocked(err error) {
 		l.log.Error("channel machine", "err", err)
 		return
 	}
+	l.noteProtocolErrorLocked(pe)
 	if l.peer == nil {
 		return
 	}
 	p := l.peer
 	if pe.FailChannel() {
-		// Enforcement (broadcasting our commitment) comes with the
-		// force-close work; until then the channel stays as stored and
-		// the peer is told it failed.
+		// The peer is told the channel failed, then our commitment
+		// is broadcast (never when the peer proved our state lost).
 		l.log.Warn("peer broke the channel protocol; channel failed", "err", err)
 		p.Fail(&lnwire.Error{ChannelID: cid, Data: []byte(err.Error())}, err)
+		l.failChannelLocked()
 	} else {
 		l.log.Warn("peer broke the channel protocol", "err", err)
 		p.Fail(&lnwire.Warning{ChannelID: cid, Data: []byte(err.Error())}, err)
@@ -330,6 +337,9 @@ func (l *link) fundingConfirmed(conf notify.TxConfirmation) {
 	}
 	l.log.Info("funding confirmed", "short_channel_id", scid.String())
 	l.sendReadyLocked()
+	if l.m.hub != nil {
+		l.m.hub.linkOutput(l, channel.Output{})
+	}
 }
 
 // shutdown starts a cooperative close and returns a channel that delivers
@@ -412,7 +422,7 @@ func (l *link) fundingSpent(spend notify.SpendDetail) {
 	txid := tx.TxHash()
 	stored, haveStored := l.rec.ClosingTxid()
 	switch {
-	case haveStored && stored == txid:
+	case haveStored && stored == txid && !l.forceClosedLocked():
 		// Our own closing transaction, as stored when signed.
 	case isClosingTx(tx):
 		var buf bytes.Buffer
@@ -448,6 +458,9 @@ func (l *link) fundingSpent(spend notify.SpendDetail) {
 	l.closeWaiters = nil
 	l.log.Info("channel closed", "closing_txid", txid, "height", spend.SpendingHeight,
 		"close_type", l.rec.CloseType, "settled_sat", l.rec.SettledSat)
+	if l.rec.Unresolved {
+		l.m.startResolver(l.rec)
+	}
 }
 
 // isClosingTx tells a BOLT 3 closing transaction from a commitment

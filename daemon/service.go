@@ -34,6 +34,8 @@ func (d *Daemon) registerRPC(s *rpc.Server) {
 	rpc.Handle(s, rpc.MethodWalletBalance, d.walletBalance)
 	rpc.Handle(s, rpc.MethodWalletSend, d.walletSend)
 	d.registerChannelRPC(s)
+	d.registerGraphRPC(s)
+	d.registerPaymentRPC(s)
 }
 
 func (d *Daemon) getInfo(context.Context, *rpc.Empty) (*rpc.GetInfoResponse, error) {

@@ -196,6 +196,8 @@ func (l *link) info() rpc.Channel {
 	switch {
 	case l.rec.State == chanstore.StateActive && l.peer == nil:
 		state = rpc.ChannelInactive
+	case l.rec.State == chanstore.StateClosing && l.forceClosedLocked():
+		state = rpc.ChannelForceClosing
 	case l.rec.State == chanstore.StateClosing:
 		state = rpc.ChannelClosing
 	}
@@ -225,6 +227,7 @@ func (d *Daemon) channelList(context.Context, *rpc.Empty) (*rpc.ChannelListRespo
 		}
 		resp.Channels = append(resp.Channels, info)
 	}
+	resp.Channels = append(resp.Channels, d.channels.resolving()...)
 	return resp, nil
 }
 
@@ -249,15 +252,14 @@ func (d *Daemon) channelClose(ctx context.Context, req *rpc.ChannelCloseRequest)
 	if err != nil {
 		return nil, err
 	}
-	if req.Force {
-		return nil, rpc.Errorf(rpc.CodeNotSupported,
-			"force close is not supported yet: close cooperatively while the peer is online")
-	}
 	d.channels.mu.Lock()
 	l := d.channels.links[op]
 	d.channels.mu.Unlock()
 	if l == nil {
 		return nil, rpc.Errorf(rpc.CodeNotFound, "no channel at %s", req.ChannelPoint)
+	}
+	if req.Force {
+		return d.forceCloseRPC(req.ChannelPoint, l)
 	}
 	wait, err := l.shutdown()
 	if err != nil {

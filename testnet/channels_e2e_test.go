@@ -307,7 +307,7 @@ func TestChannelOpenBadInput(t *testing.T) {
 	_, err := alice.Client().ChannelClose(ctxCall(t), rpc.ChannelCloseRequest{
 		ChannelPoint: strings.Repeat("ab", 32) + ":0", Force: true,
 	})
-	if rpc.ErrorCode(err) != rpc.CodeNotSupported {
-		t.Fatalf("force close: %v, want %s", err, rpc.CodeNotSupported)
+	if rpc.ErrorCode(err) != rpc.CodeNotFound {
+		t.Fatalf("force close of an unknown channel: %v, want %s", err, rpc.CodeNotFound)
 	}
 }

@@ -94,7 +94,7 @@ func (a *app) channelCommand() *cobra.Command {
 		RunE:  groupRun,
 	}
 	cmd.AddCommand(a.channelOpenCommand(), a.channelListCommand(),
-		a.channelCloseCommand(), a.channelClosedCommand())
+		a.channelCloseCommand(), a.channelClosedCommand(), a.channelPolicyCommand())
 	return cmd
 }
 
@@ -176,10 +176,11 @@ func (a *app) channelCloseCommand() *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "close CHANNEL_POINT",
-		Short: "Close a channel cooperatively",
+		Short: "Close a channel cooperatively, or unilaterally with --force",
 		Long: "Close the channel at CHANNEL_POINT (TXID:VOUT) cooperatively: shutdown, fee\n" +
 			"negotiation, then broadcast of the closing transaction. Returns its txid.\n" +
-			"--force (unilateral close) is not supported yet and fails with an error.",
+			"--force broadcasts our latest commitment instead (unilateral close); our\n" +
+			"outputs are then claimed on chain as they mature (see channel list).",
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
@@ -199,7 +200,7 @@ func (a *app) channelCloseCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "unilateral close (not supported yet)")
+	cmd.Flags().BoolVar(&force, "force", false, "unilateral close: broadcast our latest commitment")
 	return cmd
 }
 

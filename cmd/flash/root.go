@@ -60,6 +60,11 @@ func (a *app) rootCommand() *cobra.Command {
 		a.walletCommand(),
 		a.peerCommand(),
 		a.channelCommand(),
+		a.graphCommand(),
+		a.routeCommand(),
+		a.invoiceCommand(),
+		a.payCommand(),
+		a.paymentCommand(),
 		a.testnetCommand(),
 	)
 	return root

@@ -104,6 +104,9 @@ type Channel struct {
 	// Unresolved is set when the channel ended on chain with outputs of
 	// ours still to claim (a force close).
 	Unresolved bool
+	// LostState is set once the peer proved our state outdated: our
+	// latest commitment is then revoked and must never be broadcast.
+	LostState bool `json:",omitempty"`
 
 	// Machine is the channel state machine's own state
 	// (channel.Channel.Marshal).

@@ -45,6 +45,8 @@ func (c Code) HTTPStatus() int {
 		return http.StatusBadRequest
 	case CodeInsufficientFunds, CodeTxRejected, CodePeerNotConnected, CodeFundingFailed:
 		return http.StatusUnprocessableEntity
+	case CodeNoRoute:
+		return http.StatusUnprocessableEntity
 	case CodeNotSupported:
 		return http.StatusNotImplemented
 	case CodeNotFound:

@@ -85,6 +85,9 @@ type Channel struct {
 	RemoteBalanceMsat int64  `json:"remote_balance_msat"`
 	State             string `json:"state"`
 	NumPendingHTLCs   int    `json:"num_pending_htlcs"`
+	// BlocksUntilMaturity is, while the channel's outputs are claimed on
+	// chain, the number of blocks until the next output of ours matures.
+	BlocksUntilMaturity int32 `json:"blocks_until_maturity,omitempty"`
 }
 
 // ChannelListResponse lists the open and pending channels.
