@@ -58,14 +58,6 @@ func TestConnectErrors(t *testing.T) {
 	b := startNode(t, nil, nil, "")
 	other, _ := btcec.NewPrivateKey()
 
-	// A port nothing listens on.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadAddr := ln.Addr().String()
-	ln.Close()
-
 	wrongChain := startNode(t, nil, nil, "", func(c *Config) {
 		c.ChainHash = *chaincfg.TestNet3Params.GenesisHash
 	})
@@ -74,6 +66,16 @@ func TestConnectErrors(t *testing.T) {
 	strange := startNode(t, nil, nil, "", func(c *Config) { c.Features = weird })
 	noDep := lnwire.NewFeatureVector(lnwire.BasicMPP.Optional()) // basic_mpp without payment_secret
 	broken := startNode(t, nil, nil, "", func(c *Config) { c.Features = noDep })
+
+	// A port nothing listens on, taken after every node above is up: a
+	// port freed earlier can be handed to the next node listening on
+	// port 0, which turned the dial failure into a handshake failure.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := ln.Addr().String()
+	ln.Close()
 
 	tests := []struct {
 		name string
