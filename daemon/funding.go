@@ -440,8 +440,14 @@ func (m *chanManager) handleFundingCreated(p *peer.Peer, msg *lnwire.FundingCrea
 		return
 	}
 	// Stored before funding_signed leaves: from then on the funder may
-	// broadcast, and we must know the channel.
-	if err := m.store.Put(rec); err != nil {
+	// broadcast, and we must know the channel. Create refuses an outpoint
+	// any stored channel uses, closed ones included, which m.links does
+	// not hold after a restart.
+	if err := m.store.Create(rec); err != nil {
+		if errors.Is(err, chanstore.ErrExists) {
+			m.sendFundingError(p, msg.TemporaryChannelID, errors.New("funding outpoint already used by a channel"))
+			return
+		}
 		m.log.Error("store new channel", "err", err)
 		m.sendFundingError(p, msg.TemporaryChannelID, err)
 		return

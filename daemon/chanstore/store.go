@@ -28,6 +28,10 @@ const recordVersion = 1
 // ErrNotFound is returned for a channel that is not stored.
 var ErrNotFound = errors.New("channel not found")
 
+// ErrExists is returned by Create when a channel is already stored at the
+// funding outpoint.
+var ErrExists = errors.New("a channel already uses this funding outpoint")
+
 // State is where a channel stands in the daemon's eyes.
 type State uint8
 
@@ -190,6 +194,18 @@ func decode(v []byte) (*Channel, error) {
 // and the flow that created it are never both missing nor both present
 // after a crash.
 func (s *Store) Put(c *Channel, doneFlows ...[32]byte) error {
+	return s.put(c, false, doneFlows)
+}
+
+// Create stores a new channel, refusing with ErrExists when any record,
+// open or closed, is at its funding outpoint. The check and the write are
+// one transaction: a peer naming the outpoint of one of our closed
+// channels must not replace the record its unswept outputs depend on.
+func (s *Store) Create(c *Channel) error {
+	return s.put(c, true, nil)
+}
+
+func (s *Store) put(c *Channel, create bool, doneFlows [][32]byte) error {
 	if c.State < StatePendingOpen || c.State > StateClosed {
 		return fmt.Errorf("chanstore: put %v: invalid state %d", c.Point, c.State)
 	}
@@ -199,7 +215,11 @@ func (s *Store) Put(c *Channel, doneFlows ...[32]byte) error {
 	}
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		root := tx.Bucket(rootBucket)
-		if err := root.Bucket(channelsBucket).Put(pointKey(c.Point), v); err != nil {
+		channels := root.Bucket(channelsBucket)
+		if create && channels.Get(pointKey(c.Point)) != nil {
+			return ErrExists
+		}
+		if err := channels.Put(pointKey(c.Point), v); err != nil {
 			return err
 		}
 		flows := root.Bucket(flowsBucket)

@@ -193,3 +193,27 @@ func FuzzDecode(f *testing.F) {
 		c.ClosingTxid()
 	})
 }
+
+func TestStoreCreateRefusesAnyExistingRecord(t *testing.T) {
+	s, db := openTestStore(t, filepath.Join(t.TempDir(), "flash.db"))
+	defer db.Close()
+	closed := testChannel(3)
+	closed.State = StateClosed
+	closed.Unresolved = true
+	if err := s.Create(closed); err != nil {
+		t.Fatal(err)
+	}
+	// A peer's funding_created naming the same outpoint.
+	intruder := testChannel(3)
+	intruder.Peer = [33]byte{3, 9}
+	if err := s.Create(intruder); !errors.Is(err, ErrExists) {
+		t.Fatalf("create over a closed channel: %v, want ErrExists", err)
+	}
+	got, err := s.Get(closed.Point)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, closed) {
+		t.Fatalf("stored record changed:\n got %+v\nwant %+v", got, closed)
+	}
+}
